@@ -81,11 +81,12 @@ def read_dotenv(path: Path) -> dict[str, str]:
 def parse_cookies(text: str) -> dict[str, str]:
     """Parse ``CM_COOKIES`` (``name|value,name|value``) as the official client does."""
     cookies: dict[str, str] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
+    for position, item in enumerate(filter(None, (part.strip() for part in text.split(","))), 1):
         name, sep, value = item.partition("|")
         if not sep or not name.strip():
+            # The entry itself is not echoed: cookies are credentials.
             raise ConfigurationError(
-                f"CM_COOKIES entry {item.split('|')[0]!r}… is not of the form name|value.",
+                f"CM_COOKIES entry {position} is not of the form name|value.",
                 hint="Write CM_COOKIES as name|value pairs separated by commas, "
                 "e.g. CM_COOKIES='session|abc,route|x', or unset it.",
             )
@@ -109,9 +110,7 @@ def parse_timeout(text: str) -> float | None:
     return timeout
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, config_file: Path | None = None
-) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | None = None) -> Settings:
     """Settings from the environment, then ``~/.cm-client``, then the defaults."""
     env = os.environ if environ is None else environ
     file_values = read_dotenv((config_file or CLIENT_CONFIG_FILE).expanduser())

@@ -56,6 +56,10 @@ class V1DisabledError(ServiceError):
     """``/healthz`` answers but the v1 routes are a bare 404: ``FEATURE_API_V1`` is off."""
 
 
+class AuthenticationError(ServiceError):
+    """The ingress in front of CM Service refused the credentials (401/403)."""
+
+
 class NotFoundError(ServiceError):
     """The row (campaign, script, job, queue) does not exist: CM Service's quoted 404."""
 

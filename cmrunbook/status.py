@@ -7,7 +7,7 @@ the real ones (the enum's docstring in CM Service lists stale numbers; see API.m
 
 from __future__ import annotations
 
-from enum import Enum, IntEnum
+from enum import Enum, IntEnum, StrEnum
 
 
 class StatusEnum(Enum):
@@ -81,7 +81,7 @@ class ErrorSourceEnum(IntEnum):
     manifest = 2
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     """The state-changing requests a pilot can send, as named in the runbook."""
 
     accept = "accept"

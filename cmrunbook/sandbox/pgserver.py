@@ -62,9 +62,7 @@ class Connection:
     password: str = field(repr=False)
 
     def url(self, database: str = "postgres") -> str:
-        return (
-            f"postgresql+psycopg://{self.user}:{self.password}@{self.host}:{self.port}/{database}"
-        )
+        return f"postgresql+psycopg://{self.user}:{self.password}@{self.host}:{self.port}/{database}"
 
     def libpq_env(self, database: str = "postgres") -> dict[str, str]:
         return {

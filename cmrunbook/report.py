@@ -1,0 +1,180 @@
+"""Run a runbook headless with papermill and keep the record of the run.
+
+Each run gets its own folder ``runs/<UTC timestamp>_<runbook>_<target>/`` holding the executed
+notebook (the full record), ``report.html`` (outputs only, no code, readable offline) and
+``summary.json`` (what the notebook concluded, for machines). A failed run keeps the executed
+notebook with papermill's error banner at the top and names the failing cell.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from .nb import SUMMARY_MIME
+from .runbooks import Runbook, default_campaign
+
+DEFAULT_RUNS_DIR = Path("runs")
+REPORT_MODE_ENV = "CMRUNBOOK_REPORT_MODE"
+"""Set to ``1`` for scheduled runs: every mutation is then refused, whatever the parameters."""
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>\s*", re.I)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Where a run's files are and how it ended."""
+
+    directory: Path
+    notebook: Path
+    html: Path
+    summary: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return self.summary["status"] == "ok"
+
+
+def run_target(runbook: Runbook, parameters: Mapping[str, Any]) -> str:
+    """What the run is about, for its folder name: the campaign, else the first parameter."""
+    if "campaign" in runbook.parameters:
+        return default_campaign(str(parameters.get("campaign", "")))
+    first = next(iter(runbook.parameters), None)
+    if first is None:
+        return "run"
+    value = parameters.get(first, runbook.parameters[first].default)
+    return f"{first}-{value}"
+
+
+def run_directory(runs_dir: Path, runbook: Runbook, target: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    name = _UNSAFE.sub("-", f"{stamp}_{runbook.name}_{target}").strip("-")
+    directory = runs_dir / name
+    directory.mkdir(parents=True, exist_ok=False)
+    return directory
+
+
+@contextmanager
+def _environment(overrides: Mapping[str, str]) -> Iterator[None]:
+    """Environment for the kernel papermill starts (kernels inherit this process's)."""
+    saved = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def execute(
+    runbook: Runbook,
+    parameters: Mapping[str, Any],
+    *,
+    runs_dir: Path = DEFAULT_RUNS_DIR,
+    report_mode: bool = False,
+    timeout_s: float | None = None,
+) -> RunResult:
+    """Run ``runbook`` with ``parameters`` (already validated) and write its three files."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    directory = run_directory(runs_dir, runbook, run_target(runbook, parameters))
+    output = directory / f"{runbook.name}.ipynb"
+    started = time.monotonic()
+    failure: dict[str, Any] | None = None
+    env = {REPORT_MODE_ENV: "1"} if report_mode else {}
+    try:
+        with _environment(env):
+            papermill.execute_notebook(
+                str(runbook.path),
+                str(output),
+                parameters=dict(parameters),
+                kernel_name="python3",
+                progress_bar=False,
+                cwd=str(runbook.path.parent),
+                execution_timeout=timeout_s,
+            )
+    except PapermillExecutionError as exc:
+        failure = {
+            "cell_index": exc.cell_index,
+            "execution_count": exc.exec_count,
+            "error": exc.ename,
+            "message": exc.evalue,
+        }
+    except Exception as exc:
+        failure = {"cell_index": None, "error": type(exc).__name__, "message": str(exc)}
+    duration = round(time.monotonic() - started, 2)
+    summary = _summary(runbook, parameters, output, failure, duration)
+    (directory / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    html = directory / "report.html"
+    if output.exists():
+        html.write_text(export_html(output), encoding="utf-8")
+    return RunResult(directory, output, html, summary)
+
+
+def collected_summary(notebook_path: Path) -> dict[str, Any]:
+    """The summary the notebook recorded (the last one wins), or an empty dict."""
+    if not notebook_path.exists():
+        return {}
+    notebook = nbformat.read(notebook_path, as_version=4)
+    found: dict[str, Any] = {}
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if SUMMARY_MIME in data:
+                found = dict(data[SUMMARY_MIME])
+    return found
+
+
+def _summary(
+    runbook: Runbook,
+    parameters: Mapping[str, Any],
+    notebook: Path,
+    failure: dict[str, Any] | None,
+    duration: float,
+) -> dict[str, Any]:
+    recorded = collected_summary(notebook)
+    summary: dict[str, Any] = {
+        "runbook": runbook.name,
+        "parameters": dict(parameters),
+        "status": "failed" if failure else "ok",
+        "duration_s": duration,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **recorded,
+    }
+    if failure:
+        summary["failure"] = failure
+    return summary
+
+
+def export_html(notebook_path: Path) -> str:
+    """The executed notebook as a self-contained HTML page: outputs only, no code, no CDN."""
+    from nbconvert import HTMLExporter
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    for cell in notebook.cells:
+        cell["outputs"] = [
+            output for output in cell.get("outputs", []) if SUMMARY_MIME not in output.get("data", {})
+        ]
+    exporter = HTMLExporter(
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(notebook)
+    return _EXTERNAL_SCRIPT.sub("", body)
