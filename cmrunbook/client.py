@@ -33,7 +33,7 @@ from .errors import (
     V1DisabledError,
 )
 from .models import Campaign, Element, Health, Job, Queue, Script, ScriptError
-from .status import StatusEnum
+from .status import Action, StatusEnum, allowed_statuses
 
 logger = logging.getLogger(__name__)
 
@@ -229,10 +229,7 @@ class CMClient:
         if status == 422 and isinstance(response.json().get("detail"), str):
             if detail.startswith("Can not "):
                 return NotAllowedError(
-                    f"CM Service refused: {detail} (HTTP 422).",
-                    hint="Re-read the target's current status; the runbooks show which "
-                    "actions are allowed from it.",
-                    **facts,
+                    f"CM Service refused: {detail} (HTTP 422).", hint=_allowed_hint(detail), **facts
                 )
             return InvalidRequestError(f"CM Service refused the request: {detail} (HTTP 422).", **facts)
         if status == 422:
@@ -442,6 +439,17 @@ def _detail(response: httpx.Response) -> str:
             for item in detail
         )
     return str(detail).strip().strip('"')
+
+
+def _allowed_hint(detail: str) -> str:
+    """For ``Can not <action> <name> as it is in status ...``: where the action is allowed from."""
+    verb = detail.split()[2] if len(detail.split()) > 2 else ""
+    if verb not in Action.__members__:
+        return "Re-read the target's current status before trying again."
+    allowed = ", ".join(status.name for status in allowed_statuses(Action(verb)))
+    return (
+        f"CM Service allows {verb} only from: {allowed}. Re-read the target and pick the right runbook."
+    )
 
 
 def _readable_missing(detail: str) -> str:

@@ -6,6 +6,7 @@ scheduled report all classify a campaign the same way, and the rules are tested 
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 from collections.abc import Iterable
@@ -243,3 +244,69 @@ def _count_phrase(situation: Situation, count: int) -> str:
 
 def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+@dataclass(frozen=True)
+class FailurePattern:
+    """A known way for a script to fail, recognised in its diagnostic messages."""
+
+    name: str
+    pattern: re.Pattern[str]
+    meaning: str
+    what_to_do: str
+
+
+FAILURE_PATTERNS = [
+    FailurePattern(
+        "output run collection already exists",
+        re.compile(
+            r"(collection\b.*\balready exists|ConflictingDefinitionError|RUN collection .* exists)", re.I
+        ),
+        "The butler already holds the output RUN collection written by an earlier attempt, and "
+        "BPS refuses to write into it again.",
+        "If that attempt's outputs are not wanted, remove the run collection "
+        "(`butler remove-runs <repo> <collection>`); otherwise give the job a new output "
+        "collection. Then reset the script.",
+    ),
+    FailurePattern(
+        "submit directory left over after a reschedule",
+        re.compile(
+            r"(submit\b.*\balready exists|FileExistsError.*submit|submit directory exists)", re.I
+        ),
+        "A previous attempt's BPS submit directory is still in the job's artifact folder: a "
+        "reset does not delete files.",
+        "Move the old `submit/<timestamp>` folder out of the job's artifact folder (keep it "
+        "for its logs), then reset the script.",
+    ),
+    FailurePattern(
+        "missing stack version",
+        re.compile(
+            r"(lsst_distrib.*not found|stack version.*(not found|missing|unknown)|"
+            r"(lsst_version|w_\d{4}_\d{2}|d_\d{4}_\d{2}_\d{2})"
+            r".*(not (found|installed)|no such|missing|does not exist)|"
+            r"loadLSST.*No such file)",
+            re.I,
+        ),
+        "The LSST stack version named in the campaign's data (`lsst_version`, "
+        "`lsst_distrib_dir`) is not installed where the script runs.",
+        "Correct the version in the campaign's data (campaign_change runbook) or install it, "
+        "then reset the script.",
+    ),
+    FailurePattern(
+        "empty quantum graph",
+        re.compile(r"(quantum ?graph\b.*\b(is )?empty|empty quantum ?graph|no quanta|0 quanta)", re.I),
+        "The pipeline found nothing to do for this data query: the quantum graph is empty. "
+        "This is not transient; a reset alone fails the same way.",
+        "Check the data query and the input collections in the campaign or step data, "
+        "correct them, then reset the script.",
+    ),
+]
+"""The failure states the CM Service documentation describes, with what a pilot does next."""
+
+
+def match_failures(messages: Iterable[str]) -> list[FailurePattern]:
+    """The known patterns found in any of ``messages``, in the table's order."""
+    texts = list(messages)
+    return [
+        pattern for pattern in FAILURE_PATTERNS if any(pattern.pattern.search(text) for text in texts)
+    ]

@@ -19,17 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
+from . import html_report
+from .actions import REPORT_MODE_ENV
 from .nb import SUMMARY_MIME
 from .runbooks import Runbook, default_campaign
 
 DEFAULT_RUNS_DIR = Path("runs")
-REPORT_MODE_ENV = "CMRUNBOOK_REPORT_MODE"
-"""Set to ``1`` for scheduled runs: every mutation is then refused, whatever the parameters."""
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>\s*", re.I)
 
 
 @dataclass(frozen=True)
@@ -122,17 +119,22 @@ def execute(
     (directory / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     html = directory / "report.html"
     if output.exists():
-        html.write_text(export_html(output), encoding="utf-8")
+        title = f"{runbook.title}: {run_target(runbook, parameters)}"
+        html.write_text(html_report.render(_read(output), title, SUMMARY_MIME), encoding="utf-8")
     return RunResult(directory, output, html, summary)
+
+
+def _read(notebook_path: Path) -> dict[str, Any]:
+    """The notebook's JSON, without nbformat's (slow, here unneeded) validation."""
+    return json.loads(notebook_path.read_text(encoding="utf-8"))
 
 
 def collected_summary(notebook_path: Path) -> dict[str, Any]:
     """The summary the notebook recorded (the last one wins), or an empty dict."""
     if not notebook_path.exists():
         return {}
-    notebook = nbformat.read(notebook_path, as_version=4)
     found: dict[str, Any] = {}
-    for cell in notebook.cells:
+    for cell in _read(notebook_path)["cells"]:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if SUMMARY_MIME in data:
@@ -159,22 +161,3 @@ def _summary(
     if failure:
         summary["failure"] = failure
     return summary
-
-
-def export_html(notebook_path: Path) -> str:
-    """The executed notebook as a self-contained HTML page: outputs only, no code, no CDN."""
-    from nbconvert import HTMLExporter
-
-    notebook = nbformat.read(notebook_path, as_version=4)
-    for cell in notebook.cells:
-        cell["outputs"] = [
-            output for output in cell.get("outputs", []) if SUMMARY_MIME not in output.get("data", {})
-        ]
-    exporter = HTMLExporter(
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-    )
-    body, _ = exporter.from_notebook_node(notebook)
-    return _EXTERNAL_SCRIPT.sub("", body)

@@ -90,6 +90,9 @@ class Action(StrEnum):
     run_check = "run_check"
     update_status = "update_status"
     force_accept = "force_accept"
+    update_data = "update_data"
+    queue_delete = "queue_delete"
+    queue_create = "queue_create"
 
 
 ALLOWED_FROM: dict[Action, frozenset[StatusEnum] | None] = {
@@ -103,18 +106,15 @@ ALLOWED_FROM: dict[Action, frozenset[StatusEnum] | None] = {
     Action.run_check: None,
     Action.update_status: None,
     Action.force_accept: None,
+    Action.update_data: None,
+    Action.queue_delete: None,
+    Action.queue_create: None,
 }
-"""Statuses from which CM Service allows each action (API.md §4); ``None`` means any status."""
+"""Statuses from which CM Service allows each action (API.md §4); ``None`` means any status.
 
-RESULTING_STATUS: dict[Action, StatusEnum | None] = {
-    Action.accept: StatusEnum.accepted,
-    Action.reject: StatusEnum.rejected,
-    Action.reset: StatusEnum.waiting,
-    Action.run_check: None,
-    Action.update_status: None,
-    Action.force_accept: StatusEnum.accepted,
-}
-"""The status each action leaves behind; ``None`` where the server or the caller decides."""
+``update_data`` is always allowed for new keys; existing keys follow
+:func:`can_change_existing_data`.
+"""
 
 DATA_KEYS_FROZEN_FROM = StatusEnum.prepared
 """Existing ``data`` keys of a node can be changed only while its status is below this one."""

@@ -39,8 +39,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     state = Path(_Session.tmpdir.name)
     for variable in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
         os.environ[variable] = str(state / variable.lower())
-    os.environ["MPLCONFIGDIR"] = str(state / "matplotlib")
-    os.environ["MPLBACKEND"] = "Agg"
     os.environ.pop("CM_CAMPAIGN", None)
     os.environ["CM_TOKEN"] = FAKE_TOKEN
     os.environ["CMRUNBOOK_AUDIT_LOG"] = str(state / "audit.jsonl")
