@@ -66,8 +66,14 @@ def setup() -> None:
 def _show_runbook_error(
     shell: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: Any = None
 ) -> list[str]:
-    """IPython hook: the error's own paragraph replaces the traceback."""
-    return [f"{etype.__name__}: {value}"]
+    """IPython hook: the error's own paragraph replaces the traceback.
+
+    IPython does not display what a custom handler returns, so the handler publishes the error
+    itself; the cell still ends in error, with the exception's name and message.
+    """
+    paragraph = [f"{etype.__name__}: {value}"]
+    shell._showtraceback(etype, value, paragraph)
+    return paragraph
 
 
 def connect() -> tuple[CMClient, Health]:

@@ -104,6 +104,8 @@ def execute(
                 progress_bar=False,
                 cwd=str(runbook.path.parent),
                 execution_timeout=timeout_s,
+                # The kernel's own start-up warnings (TCP transport) are noise in a report run.
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
     except PapermillExecutionError as exc:
         failure = {
@@ -161,3 +163,11 @@ def _summary(
     if failure:
         summary["failure"] = failure
     return summary
+
+
+def failure_line(summary: dict[str, Any]) -> str:
+    """Which cell failed and why, in one line (for the CLI and the scheduled report)."""
+    failure = summary["failure"]
+    cell = failure.get("cell_index")
+    where = f"cell {cell} (In [{failure.get('execution_count')}])" if cell is not None else "the run"
+    return f"{where} failed: {failure['error']}: {failure['message']}"
