@@ -19,6 +19,10 @@ class RunbookError(Exception):
     def __str__(self) -> str:
         return f"{self.message} {self.hint}".strip()
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for this error in a notebook: its paragraph, not a traceback."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 class ConfigurationError(RunbookError):
     """A setting (environment variable or ``~/.cm-client`` entry) cannot be used as given."""

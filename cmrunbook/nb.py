@@ -1,7 +1,7 @@
 """What every runbook notebook does around its steps: connect, show, explain, record.
 
 Keeps notebooks thin: a cell calls one of these and reads like a step of the cookbook. Errors
-from the runbook (unknown campaign, unreachable service, refused action) are shown as the one
+from the runbook (unknown campaign, unreachable service, refused action) show as the one
 paragraph they carry instead of a traceback, in JupyterLab and under papermill alike; the cell
 still fails, so a headless run stops there and says which cell failed.
 """
@@ -40,7 +40,7 @@ from .campaign_change import (
 )
 from .client import CMClient
 from .diagnose import Diagnosis, FailurePattern, Situation, Verdict, script_findings
-from .errors import ActionRefusedError, RunbookError
+from .errors import ActionRefusedError
 from .locate import Location, directory_listing, newest_log, readable_directory, tail
 from .models import Campaign, Health, Job, Queue, Script
 from .status import LevelEnum, StatusEnum
@@ -51,29 +51,10 @@ SUMMARY_MIME = "application/vnd.cmrunbook.summary+json"
 
 
 def setup() -> None:
-    """Show runbook errors as plain paragraphs, and make tables readable."""
+    """Make tables readable. (Runbook errors show as their paragraph on their own: see
+    :meth:`cmrunbook.errors.RunbookError._render_traceback_`.)"""
     pd.set_option("display.max_rows", 200)
-    pd.set_option("display.max_colwidth", 120)
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        return
-    shell = get_ipython()
-    if shell is not None:
-        shell.set_custom_exc((RunbookError,), _show_runbook_error)
-
-
-def _show_runbook_error(
-    shell: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: Any = None
-) -> list[str]:
-    """IPython hook: the error's own paragraph replaces the traceback.
-
-    IPython does not display what a custom handler returns, so the handler publishes the error
-    itself; the cell still ends in error, with the exception's name and message.
-    """
-    paragraph = [f"{etype.__name__}: {value}"]
-    shell._showtraceback(etype, value, paragraph)
-    return paragraph
+    pd.set_option("display.max_colwidth", None)
 
 
 def connect() -> tuple[CMClient, Health]:

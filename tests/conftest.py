@@ -42,11 +42,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     os.environ.pop("CM_CAMPAIGN", None)
     os.environ["CM_TOKEN"] = FAKE_TOKEN
     os.environ["CMRUNBOOK_AUDIT_LOG"] = str(state / "audit.jsonl")
+    os.environ["CMRUNBOOK_DUMP_DIR"] = str(state / "dumps")
     _Session.postgres = TemporaryPostgres()
     _Session.connection = _Session.postgres.start()
     os.environ.update(_Session.connection.libpq_env())
     _Session.sandbox = SandboxServer(scenario="demo")
-    _Session.sandbox.start()
+    try:
+        _Session.sandbox.start()
+    except BaseException:
+        _Session.postgres.stop()
+        raise
     os.environ["CM_SERVICE"] = _Session.sandbox.url
     session.config.pluginmanager.register(_FreshDemoPerNotebook(), "fresh-demo-per-notebook")
 
