@@ -12,7 +12,6 @@ leaves one line in the audit log. In report mode (scheduled runs) every action i
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -21,16 +20,9 @@ from typing import Any
 from . import audit
 from .client import CMClient
 from .errors import ActionRefusedError, NotFoundError, ParameterError, ServiceError
+from .headless import report_mode
 from .models import Job, Script
 from .status import Action, LevelEnum, StatusEnum, allowed_statuses, is_allowed
-
-REPORT_MODE_ENV = "CMRUNBOOK_REPORT_MODE"
-"""Set to ``1`` for scheduled runs: every mutation is then refused, whatever the parameters."""
-
-
-def report_mode() -> bool:
-    """Whether this process runs a scheduled report, in which every mutation is refused."""
-    return os.environ.get(REPORT_MODE_ENV, "").lower() in {"1", "true", "yes"}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ break a pilot's runbook.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -23,7 +23,8 @@ class _Reply(BaseModel):
 class _Timestamps:
     """``metadata_.crtime``/``mtime``: the only timestamps nodes have (epoch seconds)."""
 
-    metadata_: dict[str, Any]
+    if TYPE_CHECKING:  # declared by the models; not a field of this mixin (keeps key order)
+        metadata_: dict[str, Any]
 
     @property
     def crtime(self) -> float | None:

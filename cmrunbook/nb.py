@@ -41,13 +41,11 @@ from .campaign_change import (
 from .client import CMClient
 from .diagnose import Diagnosis, FailurePattern, Situation, Verdict, script_findings
 from .errors import ActionRefusedError
+from .headless import SUMMARY_MIME
 from .locate import Location, directory_listing, newest_log, readable_directory, tail
 from .models import Campaign, Health, Job, Queue, Script
 from .status import LevelEnum, StatusEnum
 from .views import fetch_campaign_scripts, hours_since, queues_table
-
-SUMMARY_MIME = "application/vnd.cmrunbook.summary+json"
-"""Outputs of this type carry the run's machine-readable summary; the runner collects them."""
 
 
 def setup() -> None:

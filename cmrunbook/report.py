@@ -12,21 +12,20 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from . import html_report
-from .actions import REPORT_MODE_ENV
-from .nb import SUMMARY_MIME
+from .headless import REPORT_MODE_ENV, SUMMARY_MIME
 from .runbooks import Runbook, default_campaign
 
 DEFAULT_RUNS_DIR = Path("runs")
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+KERNEL_NAME = "python3"
 
 
 @dataclass(frozen=True)
@@ -62,19 +61,24 @@ def run_directory(runs_dir: Path, runbook: Runbook, target: str) -> Path:
     return directory
 
 
-@contextmanager
-def _environment(overrides: Mapping[str, str]) -> Iterator[None]:
-    """Environment for the kernel papermill starts (kernels inherit this process's)."""
-    saved = {key: os.environ.get(key) for key in overrides}
-    os.environ.update(overrides)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+KERNEL_ARGUMENTS = [
+    # The kernel's own start-up warnings (TCP transport) are noise in a report run.
+    "--IPKernelApp.log_level=ERROR",
+    # A headless run keeps no IPython history (and writes nothing to the home directory).
+    "--HistoryManager.hist_file=:memory:",
+]
+
+
+def _start_kernel(cwd: Path, environment: Mapping[str, str]) -> Any:
+    """Launch the notebook's kernel now, so it boots while papermill is still being imported."""
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+
+    kernel = AsyncKernelManager(kernel_name=KERNEL_NAME)
+    run_sync(kernel.start_kernel)(
+        cwd=str(cwd), env={**os.environ, **environment}, extra_arguments=KERNEL_ARGUMENTS
+    )
+    return kernel
 
 
 def execute(
@@ -86,36 +90,19 @@ def execute(
     timeout_s: float | None = None,
 ) -> RunResult:
     """Run ``runbook`` with ``parameters`` (already validated) and write its three files."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
     directory = run_directory(runs_dir, runbook, run_target(runbook, parameters))
     output = directory / f"{runbook.name}.ipynb"
     started = time.monotonic()
+    kernel = _start_kernel(runbook.path.parent, {REPORT_MODE_ENV: "1"} if report_mode else {})
     failure: dict[str, Any] | None = None
-    env = {REPORT_MODE_ENV: "1"} if report_mode else {}
     try:
-        with _environment(env):
-            papermill.execute_notebook(
-                str(runbook.path),
-                str(output),
-                parameters=dict(parameters),
-                kernel_name="python3",
-                progress_bar=False,
-                cwd=str(runbook.path.parent),
-                execution_timeout=timeout_s,
-                # The kernel's own start-up warnings (TCP transport) are noise in a report run.
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
-            )
-    except PapermillExecutionError as exc:
-        failure = {
-            "cell_index": exc.cell_index,
-            "execution_count": exc.exec_count,
-            "error": exc.ename,
-            "message": exc.evalue,
-        }
+        _papermill(runbook.path, output, parameters, kernel, timeout_s)
     except Exception as exc:
-        failure = {"cell_index": None, "error": type(exc).__name__, "message": str(exc)}
+        failure = _failure(exc)
+    finally:
+        from jupyter_core.utils import run_sync
+
+        run_sync(kernel.shutdown_kernel)(now=True)
     duration = round(time.monotonic() - started, 2)
     summary = _summary(runbook, parameters, output, failure, duration)
     (directory / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
@@ -124,6 +111,38 @@ def execute(
         title = f"{runbook.title}: {run_target(runbook, parameters)}"
         html.write_text(html_report.render(_read(output), title, SUMMARY_MIME), encoding="utf-8")
     return RunResult(directory, output, html, summary)
+
+
+def _papermill(
+    notebook: Path, output: Path, parameters: Mapping[str, Any], kernel: Any, timeout_s: float | None
+) -> None:
+    # The fast validator: papermill validates the whole notebook every time it saves it.
+    os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
+    import papermill
+
+    papermill.execute_notebook(
+        str(notebook),
+        str(output),
+        parameters=dict(parameters),
+        kernel_name=KERNEL_NAME,
+        km=kernel,
+        progress_bar=False,
+        execution_timeout=timeout_s,
+    )
+
+
+def _failure(exc: Exception) -> dict[str, Any]:
+    """What went wrong, named as papermill names a failing cell when it was one."""
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        return {
+            "cell_index": exc.cell_index,
+            "execution_count": exc.exec_count,
+            "error": exc.ename,
+            "message": exc.evalue,
+        }
+    return {"cell_index": None, "error": type(exc).__name__, "message": str(exc)}
 
 
 def _read(notebook_path: Path) -> dict[str, Any]:

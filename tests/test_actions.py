@@ -10,6 +10,7 @@ import pytest
 from cmrunbook import actions, audit
 from cmrunbook.client import CMClient
 from cmrunbook.errors import ActionRefusedError, NotFoundError, ParameterError
+from cmrunbook.headless import REPORT_MODE_ENV
 from cmrunbook.sandbox import DEMO_TARGETS, SandboxServer
 from cmrunbook.status import StatusEnum
 
@@ -111,7 +112,7 @@ def test_nonexistent_id_is_a_clear_not_found(demo: SandboxServer, client: CMClie
 def test_report_mode_refuses_every_confirmed_action(
     demo: SandboxServer, client: CMClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(actions.REPORT_MODE_ENV, "1")
+    monkeypatch.setenv(REPORT_MODE_ENV, "1")
     plan = actions.plan_script_reset(client, FAILED)
     with pytest.raises(ActionRefusedError, match="report mode"):
         actions.execute(client, plan, confirm=str(FAILED), runbook="script_failed")

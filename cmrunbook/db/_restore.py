@@ -24,8 +24,8 @@ import pandas as pd
 from psycopg import sql
 
 from .. import audit
-from ..actions import report_mode
 from ..errors import RunbookError
+from ..headless import report_mode
 from ._backup import BackupPlan, BackupResult, backup, conninfo, plan_backup
 from ._cmservice import DEFAULT_CAMPAIGN_V2_ID, VERSION_TABLE
 from ._connection import Fingerprint, connect, fingerprint, resolve_database
