@@ -6,6 +6,7 @@ always comes from the libpq environment (``PGHOST``, ``PGPORT``, ``PGUSER``, ``P
 ``~/.pgpass``), never from a parameter.
 """
 
+from ..cmschema import apply_schema
 from ._backup import BackupPlan, BackupResult, backup, plan_backup
 from ._cmservice import DEFAULT_CAMPAIGN_V2_ID, HEAD_REVISION
 from ._connection import Fingerprint, fingerprint, is_local, resolve_database
@@ -20,7 +21,7 @@ from ._errors import (
     UnknownDatabaseError,
 )
 from ._manifest import Manifest, dump_dir, manifest_path, newest_dump, read_manifest, sha256_of
-from ._migrate import apply_schema, create_migrated_database
+from ._migrate import create_migrated_database
 from ._restore import Check, RestoreOutcome, RestorePlan, classify_restore_errors, plan_restore, restore
 from ._tools import ClientTool, find_client
 

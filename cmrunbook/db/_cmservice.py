@@ -7,24 +7,9 @@ reports them as duplicates), and "does the target already hold data?" must not c
 
 from __future__ import annotations
 
-HEAD_REVISION = "0bac2c4206b1"
-"""CM Service 0.8.0's alembic head (``create_audit_log_table``)."""
+from ..cmschema import DEFAULT_CAMPAIGN_V2_ID, HEAD_REVISION, VERSION_TABLE
 
-DEFAULT_CAMPAIGN_V2_ID = "dda54a0c-6878-5c95-ac4f-007f6808049e"
-"""The ``campaigns_v2`` row named DEFAULT that the migration inserts."""
-
-DEFAULT_CAMPAIGN_V2 = {
-    "id": DEFAULT_CAMPAIGN_V2_ID,
-    "name": "DEFAULT",
-    "namespace": "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
-    "owner": "root",
-    "metadata": "{}",
-    "configuration": "{}",
-    "status": "waiting",
-    "machine": None,
-}
-
-VERSION_TABLE = "alembic_version"
+__all__ = ["DEFAULT_CAMPAIGN_V2_ID", "HEAD_REVISION", "MAIN_TABLES", "VERSION_TABLE"]
 
 MAIN_TABLES = (
     "campaign",

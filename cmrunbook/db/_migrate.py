@@ -7,44 +7,13 @@ the two rows the migration writes itself: the alembic version and the DEFAULT ``
 
 from __future__ import annotations
 
-from importlib import resources
-
-import psycopg
 from psycopg import sql
 
-from ._cmservice import DEFAULT_CAMPAIGN_V2, HEAD_REVISION, VERSION_TABLE
+from ..cmschema import apply_schema
 from ._connection import connect
 
 MAINTENANCE_DATABASE = "postgres"
 """Where CREATE DATABASE is sent from: every PostgreSQL server has it."""
-
-
-def schema_sql() -> str:
-    """CM Service's schema at head, without pg_dump's ``\\restrict`` lines (psql-only commands)."""
-    schema = resources.files("cmrunbook") / "sandbox" / "data" / "schema.sql"  # no sandbox import
-    text = schema.read_text(encoding="utf-8")
-    return "\n".join(line for line in text.splitlines() if not line.startswith("\\"))
-
-
-def apply_schema(connection: psycopg.Connection) -> None:
-    """Replace schema public of the connected database by CM Service's tables at head and the
-    migration's own rows, inside the caller's transaction (the caller commits)."""
-    connection.execute("DROP SCHEMA IF EXISTS public CASCADE")
-    connection.execute(schema_sql())
-    connection.execute("RESET search_path")
-    connection.execute(
-        sql.SQL("INSERT INTO {} VALUES (%s)").format(sql.Identifier("public", VERSION_TABLE)),
-        [HEAD_REVISION],
-    )
-    columns = list(DEFAULT_CAMPAIGN_V2)
-    connection.execute(
-        sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-            sql.Identifier("public", "campaigns_v2"),
-            sql.SQL(", ").join(map(sql.Identifier, columns)),
-            sql.SQL(", ").join(sql.Placeholder() * len(columns)),
-        ),
-        [DEFAULT_CAMPAIGN_V2[column] for column in columns],
-    )
 
 
 def create_migrated_database(name: str) -> None:

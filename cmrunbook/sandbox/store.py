@@ -14,7 +14,6 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from psycopg.types.datetime import TimestamptzLoader
@@ -22,6 +21,7 @@ from sqlalchemy import Column, Connection, Engine, MetaData, Table, create_engin
 from sqlalchemy.dialects.postgresql import asyncpg
 from sqlalchemy.pool import StaticPool
 
+from ..cmschema import HEAD_REVISION, apply_schema, insert_default_campaign
 from .environment import Environment
 from .tables import LOAD_ORDER, NEG_INFINITY, TABLES
 
@@ -29,16 +29,6 @@ if TYPE_CHECKING:
     from .scenarios import Scenario
 
 DEFAULT_URL = "sqlite://"
-ALEMBIC_HEAD = "0bac2c4206b1"
-DEFAULT_V2_CAMPAIGN = {
-    "id": "dda54a0c-6878-5c95-ac4f-007f6808049e",
-    "name": "DEFAULT",
-    "namespace": "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
-    "owner": "root",
-    "status": "waiting",
-}
-"""The ``campaigns_v2`` row CM Service's migrations insert; a restore drill must meet it too."""
-
 _SEQUENCES_TABLE = "sandbox_sequence"
 _ASYNCPG_ERRORS = {
     "OFFSET": "InvalidRowCountInResultOffsetClauseError",
@@ -100,12 +90,6 @@ def _copy_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str,
     with cursor.copy(f'COPY public."{table.name}" ({columns}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row([_copy_value(row.get(name)) for name in names])
-
-
-def _schema_sql() -> str:
-    """CM Service's pg_dump schema without the ``\\restrict`` lines older servers reject."""
-    raw = resources.files(__package__).joinpath("data/schema.sql").read_text(encoding="utf-8")
-    return "\n".join(line for line in raw.splitlines() if not line.startswith("\\"))
 
 
 class Tx:
@@ -245,29 +229,19 @@ class Store:
             {"v": "alembic_version"},
         ).scalars()
         names = ", ".join(f'public."{name}"' for name in tables)
+        driver = connection.connection.driver_connection
         if names and self._postgres_at_head(connection):
             connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY")
+            insert_default_campaign(driver)  # type: ignore[arg-type]
         else:
-            connection.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-            connection.connection.driver_connection.execute(_schema_sql())  # type: ignore[union-attr]
-            connection.exec_driver_sql("RESET search_path")
-            connection.execute(
-                text("INSERT INTO public.alembic_version (version_num) VALUES (:v)"), {"v": ALEMBIC_HEAD}
-            )
-        connection.execute(
-            text(
-                "INSERT INTO public.campaigns_v2 (id, name, namespace, owner, metadata, configuration,"
-                " status) VALUES (:id, :name, :namespace, :owner, '{}', '{}', :status)"
-            ),
-            DEFAULT_V2_CAMPAIGN,
-        )
+            apply_schema(driver)  # type: ignore[arg-type]
 
     @staticmethod
     def _postgres_at_head(connection: Connection) -> bool:
         if connection.execute(text("SELECT to_regclass('public.alembic_version')")).scalar() is None:
             return False
         versions = connection.execute(text("SELECT version_num FROM public.alembic_version")).scalars()
-        return list(versions) == [ALEMBIC_HEAD]
+        return list(versions) == [HEAD_REVISION]
 
     def _create_sqlite_schema(self, connection: Connection) -> None:
         for table in reversed(LOAD_ORDER):
