@@ -190,14 +190,28 @@ def plan_script_run_check(client: CMClient, script_id: int) -> Plan:
 
 
 def plan_script_update_status(client: CMClient, script_id: int, status: StatusEnum) -> Plan:
-    target = script_target(client, script_id)
+    return update_status_plan(script_target(client, script_id), status)
+
+
+def update_status_plan(target: Target, status: StatusEnum, expected: str = "") -> Plan:
+    """Set a node's status directly: CM Service checks no transition rule for this request."""
     return guarded_plan(
         Action.update_status,
         target,
         "POST",
-        f"script/update/{script_id}/status",
+        f"{target.kind}/update/{target.id}/status",
         body={"status": status.value},
-        expected=f"status becomes {status.name} (CM Service checks no rule for this)",
+        expected=expected or f"status becomes {status.name} (CM Service checks no rule for this)",
+    )
+
+
+def reject_plan(target: Target) -> Plan:
+    return guarded_plan(
+        Action.reject,
+        target,
+        "POST",
+        f"{target.kind}/action/{target.id}/reject",
+        expected="status becomes rejected; the v1 daemon stops processing it",
     )
 
 
@@ -262,29 +276,6 @@ def require_job_id(script: Script) -> int:
             hint="Use method = 'accept' for this script; nothing was sent to CM Service.",
         )
     return script.parent_id
-
-
-def plan_campaign_reject(client: CMClient, fullname: str) -> Plan:
-    target = campaign_target(client, fullname)
-    return guarded_plan(
-        Action.reject,
-        target,
-        "POST",
-        f"campaign/action/{target.id}/reject",
-        expected="status becomes rejected; the v1 daemon stops processing the campaign",
-    )
-
-
-def plan_campaign_update_status(client: CMClient, fullname: str, status: StatusEnum) -> Plan:
-    target = campaign_target(client, fullname)
-    return guarded_plan(
-        Action.update_status,
-        target,
-        "POST",
-        f"campaign/update/{target.id}/status",
-        body={"status": status.value},
-        expected=f"status becomes {status.name} (CM Service checks no rule for this)",
-    )
 
 
 # -- execution ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from .actions import Plan, Target, guarded_plan
+from .actions import Plan, Target, reject_plan, update_status_plan
 from .client import CMClient
 from .errors import ParameterError
 from .models import Campaign, Queue
@@ -154,15 +154,7 @@ def stop_plans(state: CampaignState) -> list[Plan]:
         for queue in state.queues
     ]
     if state.campaign.status is not StatusEnum.rejected:
-        plans.append(
-            guarded_plan(
-                Action.reject,
-                campaign,
-                "POST",
-                f"campaign/action/{campaign.id}/reject",
-                expected="status becomes rejected; the v1 daemon ignores the campaign",
-            )
-        )
+        plans.append(reject_plan(campaign))
     return plans
 
 
@@ -185,12 +177,9 @@ def resume_plans(state: CampaignState, interval_s: float = RESUME_INTERVAL_S) ->
     plans = []
     if state.campaign.status is not StatusEnum.running:
         plans.append(
-            Plan(
-                Action.update_status,
+            update_status_plan(
                 campaign,
-                "POST",
-                f"campaign/update/{campaign.id}/status",
-                body={"status": StatusEnum.running.value},
+                StatusEnum.running,
                 expected="status becomes running; its existing scripts are checked and "
                 "continued, not prepared again",
             )
