@@ -9,7 +9,6 @@ also agree beyond the recordings (the demo) and PostgreSQL must take large scena
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import re
@@ -25,7 +24,7 @@ import pytest
 from sqlalchemy import select
 
 from cmrunbook.sandbox import DEMO_TARGETS, SandboxServer, Scenario, Store, load_scenario
-from cmrunbook.sandbox.pgserver import PostgresUnavailableError, TemporaryPostgres
+from cmrunbook.sandbox.pgserver import Connection
 from cmrunbook.sandbox.tables import NEG_INFINITY, TABLES
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -50,29 +49,21 @@ PG_DATABASE = "sandbox_fidelity"
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
-    with SandboxServer(scenario="recorded") as sandbox:
-        yield sandbox
+def server(sandbox: SandboxServer) -> SandboxServer:
+    """The test session's sandbox (``tests/conftest.py``)."""
+    return sandbox
 
 
 @pytest.fixture(scope="module")
-def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh database on the test session's PostgreSQL (``tests/conftest.py``) or a private one."""
-    with contextlib.ExitStack() as stack:
-        try:
-            connection = request.getfixturevalue("postgres")
-        except pytest.FixtureLookupError:
-            try:
-                connection = stack.enter_context(TemporaryPostgres())
-            except PostgresUnavailableError as exc:
-                pytest.skip(str(exc))
-        admin_url = connection.url().replace("+psycopg", "")
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-            admin.execute(f"CREATE DATABASE {PG_DATABASE}")
-        yield connection.url(PG_DATABASE)
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE {PG_DATABASE} WITH (FORCE)")
+def postgres_url(postgres: Connection) -> Iterator[str]:
+    """A fresh database on the test session's PostgreSQL (``tests/conftest.py``)."""
+    admin_url = postgres.url().replace("+psycopg", "")
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {PG_DATABASE}")
+    yield postgres.url(PG_DATABASE)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {PG_DATABASE} WITH (FORCE)")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -34,9 +34,9 @@ RUNNING_CAMPAIGN = 2  # rc2_subset_b
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
-    with SandboxServer(scenario="recorded") as sandbox:
-        yield sandbox
+def server(sandbox: SandboxServer) -> SandboxServer:
+    """The test session's sandbox (``tests/conftest.py``)."""
+    return sandbox
 
 
 @pytest.fixture
@@ -442,3 +442,12 @@ def test_serve_runs_a_command_with_cm_service_pointing_at_the_sandbox() -> None:
         "sys.exit(len(httpx.get(os.environ['CM_SERVICE'] + '/campaign/list').json()))"
     )
     assert serve("127.0.0.1", 0, "demo", None, [sys.executable, "-c", check]) == len(DEMO_CAMPAIGNS)
+
+
+def test_request_id_is_echoed_or_created_like_the_correlation_middleware(
+    recorded: httpx.Client,
+) -> None:
+    given = recorded.get("campaign/list", headers={"X-Request-ID": "pilot-trace-1"})
+    assert given.headers["X-Request-ID"] == "pilot-trace-1"
+    made = recorded.get("campaign/list")
+    assert len(made.headers["X-Request-ID"]) == 36

@@ -9,10 +9,11 @@ with ``str(exc)``. Validation errors are FastAPI's own, as in the real service.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, BackgroundTasks, FastAPI, HTTPException, Response
+from fastapi import APIRouter, BackgroundTasks, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -24,6 +25,7 @@ from .faults import MissingRowError, TransitionError
 from .store import Store
 
 VERSION = "0.8.0"
+REQUEST_ID_HEADER = "X-Request-ID"
 V1_PREFIX = "/cm-service/v1"
 
 MODELS: dict[str, type[BaseModel]] = {
@@ -245,6 +247,14 @@ def v1_router(store: Store) -> APIRouter:
 def create_app(store: Store, *, api_v1: bool = True) -> FastAPI:
     """The sandbox app; ``api_v1=False`` behaves like CM Service with ``FEATURE_API_V1`` off."""
     app = FastAPI(title="cm-service", version=VERSION, docs_url=None, redoc_url=None)
+
+    @app.middleware("http")
+    async def correlation_id(request: Request, call_next: Callable[[Request], Any]) -> Any:
+        """Echo the caller's ``X-Request-ID`` (or make one), as CM Service's middleware does."""
+        request_id = request.headers.get(REQUEST_ID_HEADER) or str(uuid.uuid4())
+        response = await call_next(request)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response
 
     @app.get("/healthz", response_model=Health)
     def healthz() -> dict[str, str]:
