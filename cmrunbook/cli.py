@@ -6,6 +6,7 @@ status 2; a runbook that ran but failed exits 1.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import click
 
-from . import report, runbooks
+from . import notify, report, runbooks
 from .errors import RunbookError
 
 
@@ -29,6 +30,15 @@ def _clear_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             raise SystemExit(2) from None
 
     return wrapper
+
+
+output_dir_option = click.option(
+    "--output-dir",
+    type=click.Path(path_type=Path),
+    default=report.DEFAULT_RUNS_DIR,
+    show_default=True,
+    help="Where run folders (and the report's index.html) are written.",
+)
 
 
 @click.group(help="Executable runbooks for CM Service pilots.")
@@ -68,13 +78,7 @@ def show_command(name: str) -> None:
     metavar="KEY VALUE",
     help="Set a parameter (repeatable).",
 )
-@click.option(
-    "--output-dir",
-    type=click.Path(path_type=Path),
-    default=report.DEFAULT_RUNS_DIR,
-    show_default=True,
-    help="Where run folders are written.",
-)
+@output_dir_option
 @_clear_errors
 def run_command(name: str, parameters: tuple[tuple[str, str], ...], output_dir: Path) -> None:
     """Run a runbook headless; write the executed notebook, report.html and summary.json."""
@@ -87,6 +91,64 @@ def run_command(name: str, parameters: tuple[tuple[str, str], ...], output_dir: 
     if not result.ok:
         click.echo(f"error: {report.failure_line(result.summary)}", err=True)
         raise SystemExit(1)
+
+
+@app.command("report")
+@click.argument("campaigns", nargs=-1)
+@click.option("--all", "all_campaigns", is_flag=True, help="Every campaign not accepted or rescued.")
+@output_dir_option
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=600.0,
+    show_default=True,
+    help="Seconds a campaign's run may take before it is stopped and reported failed.",
+)
+@click.option("--keep", type=click.IntRange(min=1), help="Keep only the newest N reports per campaign.")
+@click.option(
+    "--notify",
+    "notify_url",
+    envvar=notify.NOTIFY_URL_ENV,
+    show_envvar=True,
+    metavar="URL",
+    help="Slack-compatible webhook, told when a verdict changes or a new red item appears "
+    "(prefer the environment variable: it is a secret).",
+)
+@click.option(
+    "--runs-url",
+    envvar="CMRUNBOOK_RUNS_URL",
+    show_envvar=True,
+    default="",
+    metavar="URL",
+    help="URL where the output directory is published, for links in notifications "
+    "(default: file:// paths).",
+)
+@_clear_errors
+def report_command(
+    campaigns: tuple[str, ...],
+    all_campaigns: bool,
+    output_dir: Path,
+    timeout: float,
+    keep: int | None,
+    notify_url: str | None,
+    runs_url: str,
+) -> None:
+    """Scheduled status report: run campaign_status in report mode (it cannot change anything)
+    for each CAMPAIGN or --all, record what changed since each campaign's previous report,
+    regenerate OUTPUT_DIR/index.html, and exit non-zero if any report could not be produced."""
+    from . import scheduled  # here: the other commands need neither the client nor the history
+
+    logging.basicConfig(format="%(levelname)s: %(message)s")
+    # Jupyter's kernel clients of earlier runs warn when collected; a run's failure is in its summary.
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+    request = scheduled.ReportRequest(
+        campaigns, all_campaigns, output_dir, timeout, keep, notify.webhook(notify_url), runs_url
+    )
+    outcome = scheduled.run(request)
+    for item in outcome.reports:
+        click.echo(item.line)
+    click.echo(f"index: {outcome.index}")
+    raise SystemExit(outcome.exit_code)
 
 
 @app.command(

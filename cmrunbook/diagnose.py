@@ -26,6 +26,10 @@ class Verdict(StrEnum):
     red = "red"
 
 
+VERDICT_COLOURS = {Verdict.green: "#1a7f37", Verdict.amber: "#b7791f", Verdict.red: "#c62828"}
+"""One colour per verdict, the same in a report's verdict line and in the index of runs."""
+
+
 class Situation(StrEnum):
     """The cookbook's situations that a campaign's state can show."""
 

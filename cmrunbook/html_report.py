@@ -77,6 +77,11 @@ def render(notebook: dict[str, Any], title: str, skip_mime: str) -> str:
                 render_output(output, markdown, skip_mime) for output in cell.get("outputs", [])
             )
     body = "\n".join(f'<section class="cell">{part}</section>' for part in parts if part)
+    return page(title, body)
+
+
+def page(title: str, body: str) -> str:
+    """A complete, self-contained HTML page (inline style, no external resources)."""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"

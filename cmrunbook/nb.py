@@ -39,7 +39,7 @@ from .campaign_change import (
     update_plan,
 )
 from .client import CMClient
-from .diagnose import Diagnosis, FailurePattern, Situation, Verdict, script_findings
+from .diagnose import VERDICT_COLOURS, Diagnosis, FailurePattern, Situation, script_findings
 from .errors import ActionRefusedError
 from .headless import SUMMARY_MIME
 from .locate import Location, directory_listing, newest_log, readable_directory, tail
@@ -88,9 +88,6 @@ def record_summary(summary: dict[str, Any]) -> None:
 def now() -> float:
     """Epoch seconds now; one place so a notebook uses a single instant for all its ages."""
     return time.time()
-
-
-VERDICT_COLOURS = {Verdict.green: "#1a7f37", Verdict.amber: "#b7791f", Verdict.red: "#c62828"}
 
 
 def show_verdict(diagnosis: Diagnosis) -> None:

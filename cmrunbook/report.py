@@ -120,6 +120,12 @@ def _papermill(
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
     import papermill
 
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+
+    def remaining(cell: Any) -> int | None:
+        """Each cell gets what is left of the run's time, so the limit holds for the whole run."""
+        return None if deadline is None else max(1, int(deadline - time.monotonic()))
+
     papermill.execute_notebook(
         str(notebook),
         str(output),
@@ -127,7 +133,7 @@ def _papermill(
         kernel_name=KERNEL_NAME,
         km=kernel,
         progress_bar=False,
-        execution_timeout=timeout_s,
+        timeout_func=remaining,
     )
 
 

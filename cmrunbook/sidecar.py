@@ -61,7 +61,7 @@ class Author(_Strict):
 class ScheduleRule(_Strict):
     """A recurring rule as Times Square reads it (a subset of RFC 5545)."""
 
-    freq: Literal["yearly", "monthly", "weekly", "daily", "hourly", "minutely"]
+    freq: Literal["yearly", "monthly", "weekly", "hourly", "minutely"]
     interval: int = Field(default=1, ge=1)
     by_hour: list[int] | None = None
     by_minute: list[int] | None = None

@@ -16,6 +16,9 @@ from cmrunbook.sidecar import PYTHON_TYPES, read_repository_settings, read_sidec
 
 NOTEBOOKS = sorted(notebooks_dir().glob("*.ipynb"))
 ANNOTATIONS = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
+JINJA_OPENERS = ("{{", "{%", "{#")
+"""Jinja's expression, statement and comment delimiters: Times Square renders Markdown cells
+with Jinja, so any of these in prose would be read as a template."""
 
 
 def code_cells(notebook: Any) -> list[Any]:
@@ -42,7 +45,7 @@ def commented_lines(source: str) -> set[int]:
 
 
 def test_there_is_a_notebook_for_every_runbook_so_far() -> None:
-    assert {path.stem for path in NOTEBOOKS} >= {"campaign_status"}
+    assert {path.stem for path in NOTEBOOKS} >= {"campaign_status", "triage"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -89,8 +92,7 @@ def test_header_cell_and_markdown_safe_for_times_square_jinja(path: Path) -> Non
     assert "Last verified" in header.source
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            assert "{{" not in cell.source
-            assert "{%" not in cell.source
+            assert not [opener for opener in JINJA_OPENERS if opener in cell.source], cell.source
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
