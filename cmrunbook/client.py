@@ -11,10 +11,11 @@ failure into one named exception carrying the HTTP status, the URL and the serve
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -32,7 +33,7 @@ from .errors import (
     ServiceUnreachableError,
     V1DisabledError,
 )
-from .models import Campaign, Element, Health, Job, Queue, Script, ScriptError
+from .models import Campaign, Element, Health, Job, Queue, Script, ScriptError, ScriptSummary
 from .status import Action, StatusEnum, allowed_statuses
 
 logger = logging.getLogger(__name__)
@@ -123,6 +124,10 @@ class CMClient:
         """A read: retried with backoff on connection errors and 502/503/504."""
         return _body(self._send("GET", path, params=params, idempotent=True))
 
+    def get_bytes(self, path: str) -> bytes:
+        """A read's raw reply, for callers that parse it their own way."""
+        return self._send("GET", path, idempotent=True).content
+
     def act(
         self,
         method: str,
@@ -135,7 +140,8 @@ class CMClient:
         return _body(self._send(method, path, params=params, json=json, idempotent=False))
 
     def get_model(self, model: type[Model], path: str, **params: Any) -> Model:
-        return model.model_validate(self.get_json(path, params=params or None))
+        response = self._send("GET", path, params=params or None, idempotent=True)
+        return model.model_validate_json(response.content)
 
     def get_models(self, model: type[Model], path: str, **params: Any) -> list[Model]:
         return [model.model_validate(item) for item in self.get_json(path, params=params or None)]
@@ -143,16 +149,12 @@ class CMClient:
     def list_all(self, model: type[Model], path: str) -> list[Model]:
         """Every row of a paged list endpoint: pages until an empty page, unique by id."""
         rows: dict[int, Model] = {}
-        for page in self._pages(path):
-            for item in page:
-                rows.setdefault(item["id"], model.model_validate(item))
-        return list(rows.values())
-
-    def _pages(self, path: str) -> Iterator[list[dict[str, Any]]]:
         skip = 0
-        while page := self.get_json(path, params={"skip": skip, "limit": self.page_size}):
-            yield page
+        while page := self.get_models(model, path, skip=skip, limit=self.page_size):
+            for row in page:
+                rows.setdefault(row.id, row)  # type: ignore[attr-defined]
             skip += len(page)
+        return list(rows.values())
 
     def _send(
         self,
@@ -306,6 +308,16 @@ class CampaignClient(_Resource):
         """Every non-superseded script under the campaign, in one (unpaged) reply."""
         return self._client.get_models(Script, f"campaign/get/{campaign_id}/all_scripts")
 
+    def script_summaries(self, campaign_id: int) -> list[ScriptSummary]:
+        """The same scripts as :meth:`all_scripts`, keeping only what a campaign view needs.
+
+        The other fields are dropped while the reply is parsed, so the scripts of the largest
+        campaign never sit in memory as full rows.
+        """
+        content = self._client.get_bytes(f"campaign/get/{campaign_id}/all_scripts")
+        rows = json.loads(content, object_pairs_hook=_trimming(frozenset(ScriptSummary.model_fields)))
+        return [ScriptSummary.model_validate(row) for row in rows]
+
     def scripts(self, campaign_id: int, script_name: str | None = None) -> list[Script]:
         """Only the scripts directly under the campaign."""
         params = {"script_name": script_name} if script_name else {}
@@ -421,6 +433,17 @@ class QueueClient(_Resource):
     def toggle_active(self, queue_id: int) -> bool:
         """Flip the queue's ``active`` flag (the server's ``pause`` toggles); returns the new value."""
         return bool(self._client.act("PATCH", f"queue/pause/{queue_id}"))
+
+
+def _trimming(fields: frozenset[str]) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """A JSON object hook keeping only ``fields`` of each row (an object that has them all);
+    nested objects, such as a row's ``metadata_``, stay whole."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        row = dict(pairs)
+        return {field: row[field] for field in fields} if fields <= row.keys() else row
+
+    return hook
 
 
 def _body(response: httpx.Response) -> Any:

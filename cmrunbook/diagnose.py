@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .models import Campaign, Queue, Script
+from .models import Campaign, Queue, ScriptLike
 from .status import StatusEnum
 
 
@@ -135,7 +135,7 @@ class Diagnosis:
 
 
 def script_findings(
-    scripts: Iterable[Script], long_running_hours: float, now: float | None = None
+    scripts: Iterable[ScriptLike], long_running_hours: float, now: float | None = None
 ) -> list[Finding]:
     """A finding for each script that needs a pilot, in script id order."""
     now = time.time() if now is None else now
@@ -167,7 +167,7 @@ def script_findings(
     return findings
 
 
-def _running_hours(script: Script, now: float) -> float | None:
+def _running_hours(script: ScriptLike, now: float) -> float | None:
     """How long a running script has been running, from its creation time."""
     if script.status is not StatusEnum.running or script.crtime is None:
         return None
@@ -198,7 +198,7 @@ def campaign_findings(campaign: Campaign, queues: Iterable[Queue]) -> list[Findi
 
 def diagnose(
     campaign: Campaign,
-    scripts: Iterable[Script],
+    scripts: Iterable[ScriptLike],
     queues: Iterable[Queue],
     long_running_hours: float,
     now: float | None = None,

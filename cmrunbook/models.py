@@ -9,7 +9,7 @@ break a pilot's runbook.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -98,6 +98,40 @@ class Script(_Reply, _Timestamps):
     fullname: str
     status: StatusEnum
     superseded: bool = False
+
+
+class ScriptSummary(_Reply, _Timestamps):
+    """The fields of a script a campaign-wide view needs, from the same JSON as :class:`Script`.
+
+    A big campaign has tens of thousands of scripts; keeping only these fields keeps a status
+    report of the largest campaign in a fraction of the memory full rows would take.
+    """
+
+    id: int
+    fullname: str
+    status: StatusEnum
+    parent_id: int
+    parent_level: LevelEnum
+    attempt: int = 0
+    metadata_: dict[str, Any] = {}
+
+
+class ScriptLike(Protocol):
+    """What views and diagnoses read from a script: a :class:`Script` or a
+    :class:`ScriptSummary`."""
+
+    id: int
+    fullname: str
+    status: StatusEnum
+    parent_id: int
+    parent_level: LevelEnum
+    attempt: int
+
+    @property
+    def crtime(self) -> float | None: ...
+
+    @property
+    def mtime(self) -> float | None: ...
 
 
 class ScriptError(_Reply):

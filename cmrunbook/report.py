@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -97,12 +98,11 @@ def execute(
     failure: dict[str, Any] | None = None
     try:
         _papermill(runbook.path, output, parameters, kernel, timeout_s)
-    except Exception as exc:
+    except Exception as exc:  # every way a run can fail is recorded in its summary, not raised
         failure = _failure(exc)
     finally:
-        from jupyter_core.utils import run_sync
-
-        run_sync(kernel.shutdown_kernel)(now=True)
+        stopping = threading.Thread(target=_stop_kernel, args=(kernel,))
+        stopping.start()  # the kernel exits while the report is written
     duration = round(time.monotonic() - started, 2)
     summary = _summary(runbook, parameters, output, failure, duration)
     (directory / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
@@ -110,15 +110,24 @@ def execute(
     if output.exists():
         title = f"{runbook.title}: {run_target(runbook, parameters)}"
         html.write_text(html_report.render(_read(output), title, SUMMARY_MIME), encoding="utf-8")
+    stopping.join()
     return RunResult(directory, output, html, summary)
+
+
+def _stop_kernel(kernel: Any) -> None:
+    from jupyter_core.utils import run_sync
+
+    run_sync(kernel.shutdown_kernel)(now=True)
 
 
 def _papermill(
     notebook: Path, output: Path, parameters: Mapping[str, Any], kernel: Any, timeout_s: float | None
 ) -> None:
-    # The fast validator: papermill validates the whole notebook every time it saves it.
+    # The fast validator: papermill validates the whole notebook when it saves it.
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
     import papermill
+
+    from .papermill_engine import ENGINE_NAME
 
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
 
@@ -131,6 +140,7 @@ def _papermill(
         str(output),
         parameters=dict(parameters),
         kernel_name=KERNEL_NAME,
+        engine_name=ENGINE_NAME,
         km=kernel,
         progress_bar=False,
         timeout_func=remaining,

@@ -13,7 +13,7 @@ from typing import Any
 
 from .diagnose import RULES, Diagnosis, Finding, Situation, Verdict
 from .errors import ParameterError
-from .models import Script
+from .models import ScriptLike
 from .nb import say
 from .runbooks import default_campaign
 
@@ -66,7 +66,7 @@ class Triage:
 
     diagnosis: Diagnosis
     recommendations: list[Recommendation]
-    script: Script | None = None
+    script: ScriptLike | None = None
 
     @property
     def healthy(self) -> bool:
@@ -92,7 +92,7 @@ class Triage:
         }
 
 
-def campaign_for(campaign: str, script: Script | None) -> str:
+def campaign_for(campaign: str, script: ScriptLike | None) -> str:
     """The campaign to triage: as given, else the script's own, else the default campaign.
 
     A script of another campaign is refused: its findings would silently be missing.
@@ -108,7 +108,7 @@ def campaign_for(campaign: str, script: Script | None) -> str:
     return own
 
 
-def triage(diagnosis: Diagnosis, script: Script | None = None) -> Triage:
+def triage(diagnosis: Diagnosis, script: ScriptLike | None = None) -> Triage:
     """Group the findings by situation, worst first; with ``script``, only the findings about
     that script and the campaign itself (a rejected campaign holds every script back)."""
     findings = [

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from .client import CMClient
-from .models import Campaign, Queue, Script, ScriptError
+from .models import Campaign, Queue, ScriptError, ScriptLike, ScriptSummary
 from .status import ErrorSourceEnum, LevelEnum, StatusEnum
 
 SCRIPT_COLUMNS = [
@@ -30,7 +30,7 @@ SCRIPT_COLUMNS = [
 ]
 
 
-def display_name(script: Script) -> str:
+def display_name(script: ScriptLike) -> str:
     """The readable script name: the last part of its fullname.
 
     In namespaced campaigns the ``name`` field is a UUID; the fullname always ends in the
@@ -44,13 +44,13 @@ def hours_since(epoch_s: float | None, now: float) -> float | None:
     return None if epoch_s is None else round((now - epoch_s) / 3600.0, 2)
 
 
-def fetch_campaign_scripts(client: CMClient, fullname: str) -> tuple[Campaign, list[Script]]:
-    """The campaign named ``fullname`` and every (non-superseded) script under it."""
+def fetch_campaign_scripts(client: CMClient, fullname: str) -> tuple[Campaign, list[ScriptSummary]]:
+    """The campaign named ``fullname`` and every (non-superseded) script under it, summarised."""
     campaign = client.campaign.get_by_fullname(fullname)
-    return campaign, client.campaign.all_scripts(campaign.id)
+    return campaign, client.campaign.script_summaries(campaign.id)
 
 
-def scripts_table(scripts: Iterable[Script], now: float | None = None) -> pd.DataFrame:
+def scripts_table(scripts: Iterable[ScriptLike], now: float | None = None) -> pd.DataFrame:
     """One row per script, ordered by id: the cookbook's id/status/name plus context.
 
     ``age_h`` counts from ``metadata_.crtime``; ``since_change_h`` from ``metadata_.mtime``

@@ -13,7 +13,6 @@ import os
 import pwd
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -164,8 +163,15 @@ class TemporaryPostgres:
         raise PostgresUnavailableError(f"PostgreSQL did not start on port {port}: {log[-500:]}")
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGINT)  # "fast" shutdown: a throw-away server
+        if self._process is not None and self._process.poll() is None and self._workdir:
+            # "fast" shutdown (a throw-away server needs no clean one), through pg_ctl: as root,
+            # the postgres process is a child of runuser, which does not pass SIGINT on.
+            datadir = str(self._workdir / "data")
+            subprocess.run(
+                [*self._run_as(), str(self.bindir / "pg_ctl"), "stop", "-D", datadir, "-m", "fast"],
+                capture_output=True,
+                check=False,
+            )
             try:
                 self._process.wait(timeout=15)
             except subprocess.TimeoutExpired:

@@ -13,9 +13,7 @@ from typing import Any
 
 from ..status import (
     Action,
-    ErrorSourceEnum,
     LevelEnum,
-    ScriptMethodEnum,
     StatusEnum,
     can_change_existing_data,
     is_allowed,
@@ -23,24 +21,7 @@ from ..status import (
 from .engine import CHILD_LEVEL, SCRIPT_OWNER, Node, Processor
 from .faults import MissingRowError, TransitionError
 from .tables import NEG_INFINITY
-
-_WIRE_ENUMS: dict[
-    str, type[StatusEnum] | type[LevelEnum] | type[ScriptMethodEnum] | type[ErrorSourceEnum]
-] = {
-    "status": StatusEnum,
-    "parent_level": LevelEnum,
-    "node_level": LevelEnum,
-    "method": ScriptMethodEnum,
-    "source": ErrorSourceEnum,
-}
-
-
-def wire(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored row as the v1 API sends it: enum names become their integer values."""
-    return {
-        key: _WIRE_ENUMS[key][value].value if key in _WIRE_ENUMS and value is not None else value
-        for key, value in row.items()
-    }
+from .wire import SCRIPT_FIELDS, wire
 
 
 def page(p: Processor, table: str, skip: int, limit: int) -> list[dict[str, Any]]:
@@ -70,34 +51,39 @@ def element_scripts(
     return [wire(s.row) for s in scripts if script_name is None or s.row["name"] == script_name]
 
 
-def all_scripts(p: Processor, level: LevelEnum, row_id: int) -> list[dict[str, Any]]:
+def all_scripts(p: Processor, level: LevelEnum, row_id: int) -> list[str]:
     """``/get/{id}/all_scripts``: own scripts, then each child's, recursively, in one reply.
 
     Read with one query per level (not per element) because large campaigns hold many
-    thousands of scripts; the order is still the service's: element, then its children.
+    thousands of scripts, and returned as each script's JSON text, built by the database; the
+    order is still the service's: element, then its children.
     """
     root = p.node(level, row_id)
     children: dict[tuple[LevelEnum, int], list[int]] = {}
-    ids_by_level = {level: [root.id]}
+    under: dict[LevelEnum, Any] = {level: [root.id]}  # each level's ids, as a nested query
     current = level
-    while current in CHILD_LEVEL and ids_by_level[current]:
+    while current in CHILD_LEVEL:
         child_level = CHILD_LEVEL[current]
-        rows = p.tx.find(child_level.name, parent_id=ids_by_level[current])
+        rows = p.tx.find(child_level.name, parent_id=under[current])
+        if not rows:
+            break
         for row in rows:
             children.setdefault((current, row["parent_id"]), []).append(row["id"])
-        ids_by_level[child_level] = [row["id"] for row in rows]
+        under[child_level] = p.tx.ids(child_level.name, parent_id=under[current])
         current = child_level
-    owned: dict[tuple[LevelEnum, int], list[dict[str, Any]]] = {}
-    for owner_level, ids in ids_by_level.items():
+    owned: dict[tuple[LevelEnum, int], list[str]] = {}
+    for owner_level, ids in under.items():
         column = SCRIPT_OWNER[owner_level]
-        for row in p.tx.find("script", superseded=False, **{column: ids}):
-            owned.setdefault((owner_level, row[column]), []).append(row)
+        for owner, text in p.tx.find_json(
+            "script", SCRIPT_FIELDS, column, superseded=False, **{column: ids}
+        ):
+            owned.setdefault((owner_level, owner), []).append(text)
 
-    def walk(owner_level: LevelEnum, owner_id: int) -> list[dict[str, Any]]:
-        rows = [wire(row) for row in owned.get((owner_level, owner_id), [])]
+    def walk(owner_level: LevelEnum, owner_id: int) -> list[str]:
+        texts = list(owned.get((owner_level, owner_id), []))
         for child_id in children.get((owner_level, owner_id), []):
-            rows += walk(CHILD_LEVEL[owner_level], child_id)
-        return rows
+            texts += walk(CHILD_LEVEL[owner_level], child_id)
+        return texts
 
     return walk(level, root.id)
 
