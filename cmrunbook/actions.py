@@ -117,12 +117,6 @@ def campaign_target(client: CMClient, fullname: str) -> Target:
     return Target("campaign", campaign.id, campaign.fullname, campaign.status, campaign.fullname)
 
 
-def queue_target(client: CMClient, queue_id: int, campaign: Target) -> Target:
-    """A queue row, confirmed with its campaign's name (queues are changed as its step)."""
-    queue = client.queue.get(queue_id)
-    return Target("queue", queue.id, campaign.fullname, None, campaign.confirm_value)
-
-
 _READERS: dict[str, Callable[[CMClient, Target], Target]] = {
     "script": lambda client, target: script_target(client, target.id),
     "job": lambda client, target: job_target(client, target.id),
