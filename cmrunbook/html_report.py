@@ -15,6 +15,8 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
+from .headless import SUMMARY_MIME
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _RICH_ORDER = ("text/html", "image/png", "image/svg+xml", "text/markdown", "text/plain")
 _STYLE = """
@@ -34,7 +36,7 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": True}).enable("table")
 
 
-def render_output(output: dict[str, Any], markdown: MarkdownIt, skip_mime: str) -> str:
+def render_output(output: dict[str, Any], markdown: MarkdownIt) -> str:
     """One output in its richest form this page can show."""
     kind = output.get("output_type")
     if kind == "stream":
@@ -44,7 +46,7 @@ def render_output(output: dict[str, Any], markdown: MarkdownIt, skip_mime: str) 
         text = trace or f"{output.get('ename')}: {output.get('evalue')}"
         return f'<pre class="error">{html.escape(text)}</pre>'
     data = output.get("data", {})
-    if skip_mime in data:
+    if SUMMARY_MIME in data:
         return ""
     for mime in _RICH_ORDER:
         if mime not in data:
@@ -63,7 +65,7 @@ def render_output(output: dict[str, Any], markdown: MarkdownIt, skip_mime: str) 
     return ""
 
 
-def render(notebook: dict[str, Any], title: str, skip_mime: str) -> str:
+def render(notebook: dict[str, Any], title: str) -> str:
     """The whole page for an executed notebook (as nbformat's JSON structure)."""
     markdown = _markdown()
     parts = []
@@ -73,9 +75,7 @@ def render(notebook: dict[str, Any], title: str, skip_mime: str) -> str:
         if cell.get("cell_type") == "markdown":
             parts.append(markdown.render(source))
         elif cell.get("cell_type") == "code":
-            parts.extend(
-                render_output(output, markdown, skip_mime) for output in cell.get("outputs", [])
-            )
+            parts.extend(render_output(output, markdown) for output in cell.get("outputs", []))
     body = "\n".join(f'<section class="cell">{part}</section>' for part in parts if part)
     return page(title, body)
 

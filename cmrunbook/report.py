@@ -109,7 +109,7 @@ def execute(
     html = directory / "report.html"
     if output.exists():
         title = f"{runbook.title}: {run_target(runbook, parameters)}"
-        html.write_text(html_report.render(_read(output), title, SUMMARY_MIME), encoding="utf-8")
+        html.write_text(html_report.render(_read(output), title), encoding="utf-8")
     stopping.join()
     return RunResult(directory, output, html, summary)
 

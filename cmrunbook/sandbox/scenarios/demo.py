@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ...runbooks import DEMO_CAMPAIGN
 from ...status import StatusEnum
 from ..environment import CondorJob, CondorState, Environment
 from .builder import JOB_SCRIPTS, TreeBuilder
@@ -26,7 +27,7 @@ from .scenario import Scenario
 S = StatusEnum
 
 DEMO_CAMPAIGNS = {
-    1: "HSC_RC2_w_2026_48",
+    1: DEMO_CAMPAIGN,
     2: "LSSTCam_DRP_w_2026_47",
     3: "LATISS_AOS_2026_49",
     4: "DP2_prep_w_2026_49",
